@@ -43,6 +43,7 @@ enum {
 	OPT_LANDLOCK,
 	OPT_LANDLOCK_RULES,
 	OPT_IO_POLL,
+	OPT_VU_TIMEOUT,
 	OPT_CHECK_KVM,
 	OPT_MMDS_SIZE_LIMIT,
 	OPT_HTTP_MAX_PAYLOAD,
@@ -122,6 +123,7 @@ static const struct option core_options[] = {
     {"landlock", required_argument, NULL, OPT_LANDLOCK},
     {"landlock-rules", required_argument, NULL, OPT_LANDLOCK_RULES},
     {"io-poll", required_argument, NULL, OPT_IO_POLL},
+    {"vhost-user-timeout", required_argument, NULL, OPT_VU_TIMEOUT},
     {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"http-api-max-payload-size", required_argument, NULL, OPT_HTTP_MAX_PAYLOAD},
     {"id", required_argument, NULL, OPT_INSTANCE_ID},
@@ -199,6 +201,7 @@ static const struct cli_path_decl path_decls[] = {
     {"landlock", CLI_PATH_NONE, 0, NULL, NULL},
     {"landlock-rules", CLI_PATH_PROCESS, PATH_R | PATH_WC, NULL, NULL},
     {"io-poll", CLI_PATH_NONE, 0, NULL, NULL},
+    {"vhost-user-timeout", CLI_PATH_NONE, 0, NULL, NULL},
     {"mmds-size-limit", CLI_PATH_NONE, 0, NULL, NULL},
     {"http-api-max-payload-size", CLI_PATH_NONE, 0, NULL, NULL},
     {"id", CLI_PATH_NONE, 0, NULL, NULL},
@@ -365,6 +368,9 @@ void cli_usage(FILE *out)
 	    "                        on an idle device); 0 turns polling off; default 256\n"
 	    "                        where every I/O thread has a host CPU beside the vCPUs,\n"
 	    "                        else 64\n"
+	    "      --vhost-user-timeout MS  how long a vhost-user device waits for its back-end\n"
+	    "                        in one exchange (a start, a reset, a reconnect) before it\n"
+	    "                        gives up on it; 100 to 600000, default 5000\n"
 	    "\n"
 	    "Devices: an option's items are separated by commas; a comma inside a path or\n"
 	    "value is written twice (\",,\", as in QEMU): --disk /img/a,,b.raw,ro\n",
@@ -554,6 +560,16 @@ static enum cli_result parse_io_poll(const char *arg, struct vm_config *cfg)
 	if (parse_uint(arg, 0, VM_MAX_IO_POLL_US, &us))
 		return usage_error("--io-poll %s: microseconds, 0 to 1000", arg);
 	cfg->io_poll_us = (unsigned)us;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_vu_timeout(const char *arg, struct vm_config *cfg)
+{
+	uint64_t ms;
+
+	if (parse_uint(arg, VM_MIN_VU_TIMEOUT_MS, VM_MAX_VU_TIMEOUT_MS, &ms))
+		return usage_error("--vhost-user-timeout %s: milliseconds, 100 to 600000", arg);
+	cfg->vu_timeout_ms = (unsigned)ms;
 	return CLI_RUN;
 }
 
@@ -779,6 +795,8 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_IO_POLL:
 		return parse_io_poll(arg, cfg);
+	case OPT_VU_TIMEOUT:
+		return parse_vu_timeout(arg, cfg);
 	case OPT_NO_SECCOMP: /* Firecracker's flag, which its Go SDK passes by default */
 		cfg->seccomp = SANDBOX_OFF;
 		return CLI_RUN;
@@ -895,6 +913,7 @@ static bool recordable(int opt)
 	case OPT_API_SOCK:
 	case OPT_MMDS_SIZE_LIMIT:
 	case OPT_HTTP_MAX_PAYLOAD:
+	case OPT_VU_TIMEOUT: /* the host's pace, not the VM's: give it again to a restore */
 	case OPT_INSTANCE_ID:
 	case OPT_START_TIME_US:
 	case OPT_START_TIME_CPU_US:

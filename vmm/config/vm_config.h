@@ -22,6 +22,9 @@
 #define VM_MAX_RECORDED	    96 /* core options recorded for a snapshot's configuration */
 /* --working-set-ms, the API's "working_set_record_ms": one hour at most */
 #define WS_RECORD_MS_MAX 3600000u
+/* --vhost-user-timeout's range, in ms (the --help and error texts say so) */
+#define VM_MIN_VU_TIMEOUT_MS 100
+#define VM_MAX_VU_TIMEOUT_MS 600000
 
 /* The largest --mmds-size-limit: 64 MiB. */
 #define VM_MAX_MMDS_SIZE (64u << 20)
@@ -74,6 +77,9 @@ struct vm_config {
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
+	/* --vhost-user-timeout: how long a vhost-user device waits for its back-end's answers in
+	 * one sequence (virtio/vhost_user/vu_conn.h's budget); 0: VU_DEFAULT_TIMEOUT_MS */
+	unsigned vu_timeout_ms;
 	/* --describe-snapshot FILE: print the snapshot format version of a state file, exit
 	 * (CLI_DESCRIBE_SNAPSHOT) */
 	const char *describe_snapshot;

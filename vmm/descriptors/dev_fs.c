@@ -203,7 +203,7 @@ static int check_fs(const struct vm_config *cfg)
 static int build_one(struct vm *vm, const struct virtio_fs_opts *o, struct virtio_dev **out)
 {
 	struct virtio_dev *dev = NULL;
-	int err = virtio_fs_create(&dev, o, VU_DEFAULT_TIMEOUT_MS);
+	int err = virtio_fs_create(&dev, o, vm_vu_timeout_ms(vm->cfg));
 	if (err)
 		return err; /* logged */
 	err = virtio_dev_init(dev, &vm->mem);

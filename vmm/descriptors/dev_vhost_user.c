@@ -206,8 +206,9 @@ static int create(struct vm *vm, const struct device_desc *d, bool blk)
 	const struct dev_vu_cfg *c = device_cfg_find(vm->cfg, d);
 	for (int i = 0; c && i < c->n; i++) {
 		struct virtio_dev *dev = NULL;
-		int err = blk ? vu_blk_create(&dev, &c->dev[i].opts, VU_DEFAULT_TIMEOUT_MS)
-			      : vu_net_create(&dev, &c->dev[i].opts, VU_DEFAULT_TIMEOUT_MS);
+		int ms = vm_vu_timeout_ms(vm->cfg);
+		int err = blk ? vu_blk_create(&dev, &c->dev[i].opts, ms)
+			      : vu_net_create(&dev, &c->dev[i].opts, ms);
 		if (!err)
 			err = init_and_place(vm, dev, c->dev[i].transport);
 		if (err)
@@ -289,8 +290,8 @@ int dev_vu_hot_create(struct vm *vm, const struct opt_items *record, bool blk,
 	if (r)
 		return r;
 	/* the handshake, here on the hotplug thread, as a boot device's on the main thread */
-	r = blk ? vu_blk_create(dev, &o, VU_DEFAULT_TIMEOUT_MS)
-		: vu_net_create(dev, &o, VU_DEFAULT_TIMEOUT_MS);
+	r = blk ? vu_blk_create(dev, &o, vm_vu_timeout_ms(vm->cfg))
+		: vu_net_create(dev, &o, vm_vu_timeout_ms(vm->cfg));
 	if (!r)
 		r = init_one(vm, *dev);
 	if (r && !err[0])

@@ -9,6 +9,7 @@
 #include "base/layout.h"
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_mmio.h"
+#include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/config/vm_config.h"
 #include "vmm/vm/virtio_kvm.h"
 
@@ -67,5 +68,12 @@ int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_tran
 int vm_virtio_start(struct vm *vm);
 /* Stops and frees every device. */
 void vm_virtio_destroy(struct vm *vm);
+
+/* How long a vhost-user device (disk, NIC, virtio-fs share) waits for its back-end in one
+ * sequence: --vhost-user-timeout, else VU_DEFAULT_TIMEOUT_MS. */
+static inline int vm_vu_timeout_ms(const struct vm_config *cfg)
+{
+	return cfg->vu_timeout_ms ? (int)cfg->vu_timeout_ms : VU_DEFAULT_TIMEOUT_MS;
+}
 
 #endif

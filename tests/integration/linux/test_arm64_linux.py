@@ -107,6 +107,9 @@ FS_SHARES = (("fsmmio", "mmio"), ("fspci", "pci"))
 VU_NET_MAC = "02:00:00:00:00:33"
 TESTPMD_PMDS = ("librte_net_vhost.so.23", "librte_mempool_ring.so.23")
 VU_DISK_SIZE = 8 << 20
+# The VMMs' --vhost-user-timeout: the back-ends run under nested emulation beside the suite's
+# other tests; testpmd once took over 5 s (the default) for SET_MEM_TABLE (CI, 2026-12-03)
+VU_TIMEOUT_MS = 60000
 # The mmio boot's virtio devices (id, transport): its own on mmio, the vhost-user ones
 VIRTIO_DEVICES = {"mmio": [("0x0002", "mmio"), ("0x0001", "mmio"), ("0x0004", "mmio"),
                            ("0x0005", "mmio"), ("0x001a", "mmio"), ("0x001a", "pci"),
@@ -159,7 +162,8 @@ def vhost_user_lines(guest):
               'echo "VMM_EXIT backends $?"',
               # their start's time in L1 (the copies, three arm64 programs' start-up)
               'read -r vu1 _ </proc/uptime; echo "VU_BACKENDS $vu0 $vu1"']
-    opts += ["--transport", "pci", "--disk", f"vhost-user={VU_DIR}/blk.sock",
+    opts += ["--vhost-user-timeout", str(VU_TIMEOUT_MS), "--transport", "pci", "--disk",
+             f"vhost-user={VU_DIR}/blk.sock",
              "--net", f"vhost-user={VU_DIR}/net.sock,mac={VU_NET_MAC}"]
     # virtiofsd ends with the VMM's connection; the daemon and testpmd are told to
     stop = ["kill $qsd $tpmd; wait $qsd; wait $tpmd",
@@ -195,8 +199,8 @@ def api_vu_lines(vmm, vmmctl, guest, work):
         *dpdk_testpmd_lines(guest["ARM64_DPDK"], "vu-net-api"),
         f"waitsock {VU_DIR}/blk.sock && waitsock {VU_DIR}/net.sock",
         'echo "VMM_EXIT api-vu-backends $?"',
-        f"{q(str(vmm))} --enable-pci --api-sock {sock} > vmm-apivu.log 2>&1 </dev/null & "
-        "pid=$!",
+        f"{q(str(vmm))} --enable-pci --vhost-user-timeout {VU_TIMEOUT_MS} --api-sock {sock} "
+        "> vmm-apivu.log 2>&1 </dev/null & pid=$!",
         f"waitsock {sock}",
         f"{{ {ctl} put-machine-config --vcpus 2 --mem-mib {API_MEM_MB} && "
         f"{ctl} put-boot-source {q(guest['ARM64_GUEST_KERNEL'])} "

@@ -87,10 +87,10 @@ Test(cli, usage_names_every_option)
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 	cli_usage(f);
 	fclose(f);
-	const char *names[] = {"--kernel",	 "--initrd",	"--append",	"--mem",
-			       "--cpus",	 "--console",	"--debug-exit", "--kvm",
-			       "--verbose",	 "--quiet",	"--help",	"--version",
-			       "--migrate-from", "--mem-shared"};
+	const char *names[] = {
+	    "--kernel",	 "--initrd",	 "--append",	   "--mem",	   "--cpus",
+	    "--console", "--debug-exit", "--kvm",	   "--verbose",	   "--quiet",
+	    "--help",	 "--version",	 "--migrate-from", "--mem-shared", "--vhost-user-timeout"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_not_null(strstr(buf, names[i]), "usage lacks %s", names[i]);
 }
@@ -476,6 +476,26 @@ Test(cli, mmds_size_limit, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "67108865"),
 		     CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "1k"), CLI_EXIT_USAGE);
+}
+
+/* --vhost-user-timeout: milliseconds, 100 to 600000 (0 in the config: the device's default);
+ * never recorded, as the other options about the host rather than the VM. */
+Test(cli, vhost_user_timeout, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf"), CLI_RUN);
+	cr_expect_eq(c.vu_timeout_ms, 0);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "--vhost-user-timeout", "30000"), CLI_RUN);
+	cr_expect_eq(c.vu_timeout_ms, 30000);
+	for (int i = 0; i < c.nrecorded; i++)
+		cr_expect(strcmp(c.recorded[i].name, "vhost-user-timeout"));
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "--vhost-user-timeout", "99"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "--vhost-user-timeout", "600001"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "--vhost-user-timeout", "5s"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "--vhost-user-timeout", ""), CLI_EXIT_USAGE);
 }
 
 /* Firecracker's --http-api-max-payload-size: bytes, 1 to 64 MiB here; never recorded. */
