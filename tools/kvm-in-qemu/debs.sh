@@ -154,3 +154,57 @@ module_closure() {
 				for (k in deps) if (k ~ ("/" w[i] ".ko$")) add(k)
 		}' "$dep"
 }
+
+# The archive the host's apt uses for the release CODENAME: a one-line entry ("deb URI codename
+# ...") or a deb822 stanza (URIs:, Suites:), the first that names the codename. Prints it
+# (nothing when there is none).
+debian_archive() {
+	local codename=$1 f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk -v s="$codename" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {
+			if ($(i + 1) == s) { print $i; exit } } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk -v s="$codename" 'BEGIN { RS = ""; FS = "\n" } {
+			uri = ""; hit = 0
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^URIs:/) { split($i, w, " "); uri = w[2] }
+				if ($i ~ /^Suites:/) { n = split($i, w, " "); for (j = 2; j <= n; j++) if (w[j] == s) hit = 1 }
+			}
+			if (hit && uri != "") { print uri; exit }
+		}' "$f"
+	done | head -1
+}
+
+# The newest .deb matching GLOB in DIR, downloaded first when there is none from the release's
+# backports suite (<codename>-backports of the archive the host's apt uses; a sources list,
+# lists and cache of its own in DIR/apt, never the system's): META's versioned dependency there
+# (linux-image-arm64:arm64 -> linux-image-6.12.N+deb12-arm64). Prints its path. For the arm64
+# L1's newer kernel (run.sh --kernel backports: Linux 6.7 and later let user space lower ID
+# registers, which arm64 CPU templates need).
+fetch_bpo_deb() {
+	local dir=$1 meta=$2 glob=$3 deb pkg codename archive apt opts
+	deb=$(find "$dir" -maxdepth 1 -name "$glob" 2>/dev/null | sort | tail -1)
+	if [ -z "$deb" ]; then
+		codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+		archive=$(debian_archive "$codename")
+		[ -n "$archive" ] || die "no Debian archive for ${codename:-?} in /etc/apt/sources.list*"
+		apt=$dir/apt
+		mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $archive $codename-backports main" >"$apt/sources.list"
+		opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+			-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+		apt-get -q "${opts[@]}" update >&2 || die "apt-get update of $codename-backports failed"
+		pkg=$(apt-cache "${opts[@]}" depends "$meta/$codename-backports" 2>/dev/null |
+			awk '/Depends: linux-image-/ { print $2; exit }')
+		[ -n "$pkg" ] || die "$codename-backports has no $meta"
+		echo "kvm-in-qemu: downloading $pkg from $codename-backports" >&2
+		(cd "$dir" && apt-get -q "${opts[@]}" download "$pkg/$codename-backports" >&2) ||
+			die "apt-get download $pkg from $codename-backports failed"
+		deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
+		[ -n "$deb" ] || die "apt-get download $pkg left no $glob in $dir"
+	fi
+	echo "$deb"
+}

@@ -23,6 +23,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=debs.sh
+. "$here/debs.sh"
 prefix=${KVM_IN_QEMU_L1_PREFIX:-/var/cache/vmm-l1-qemu}
 fetch_only=0
 [ "${1:-}" != --fetch ] || fetch_only=1
@@ -33,6 +35,7 @@ configure_flags=(--target-list=x86_64-softmmu --without-default-features --enabl
 # What the prefix was built from: a prefix with another stamp is rebuilt.
 stamp=$({ printf '%s\n' "${configure_flags[@]}"; cat "$here"/qemu-patches/*.patch; } | sha256sum | cut -c1-16)
 
+die() { fail "$@"; } # debs.sh's
 fail() {
 	echo "l1-qemu: $*" >&2
 	# a fetch or build that failed is not tried again by every L1 start, only by --fetch (tools/test.sh)
@@ -66,26 +69,7 @@ trying=1
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || fail "/etc/os-release names no VERSION_CODENAME"
-# The archive the host's apt uses for the release itself: a one-line entry ("deb URI codename
-# ...") or a deb822 stanza (URIs:, Suites:), the first that names the codename.
-archive=$(
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		awk -v s="$codename" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {
-			if ($(i + 1) == s) { print $i; exit } } }' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk -v s="$codename" 'BEGIN { RS = ""; FS = "\n" } {
-			uri = ""; hit = 0
-			for (i = 1; i <= NF; i++) {
-				if ($i ~ /^URIs:/) { split($i, w, " "); uri = w[2] }
-				if ($i ~ /^Suites:/) { n = split($i, w, " "); for (j = 2; j <= n; j++) if (w[j] == s) hit = 1 }
-			}
-			if (hit && uri != "") { print uri; exit }
-		}' "$f"
-	done | head -1
-)
+archive=$(debian_archive "$codename")
 [ -n "$archive" ] || fail "no Debian archive for $codename in /etc/apt/sources.list*"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || fail "no $keyring (debian-archive-keyring)"

@@ -35,6 +35,11 @@
 #     --gic VERSION   (aarch64) L1's interrupt controller: 3 (default, a GICv3) or 2
 #                     (a GICv2 with the virtualization extensions: L1's KVM then offers its
 #                     guests a GICv2 only, as some older Arm servers do)
+#     --kernel KIND   L1's kernel: release (default: Debian's linux-image-<arch> of the host's
+#                     release) or backports (the newer one of <release>-backports, 6.12 on
+#                     Debian 12, downloaded through a sources list of its own: debs.sh
+#                     fetch_bpo_deb; extracted beside the release's). The arm64 CPU templates
+#                     need it: Linux 6.7 and later let user space lower ID registers.
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
 #                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
 #                     e1000e NIC (8086:10d3) on a QEMU user network of its own (slirp: gateway
@@ -83,6 +88,7 @@ log=
 rw=()
 vfio=0
 gic=3
+kernel=release
 print_l2=0
 
 die() {
@@ -104,6 +110,10 @@ while [ $# -gt 0 ]; do
 	--silence) silence=$2 && shift 2 ;;
 	--vfio-devices) vfio=1 && shift ;;
 	--gic) gic=$2 && shift 2 ;;
+	--kernel)
+		kernel=$2 && shift 2
+		case $kernel in release | backports) ;; *) die "--kernel $kernel: release or backports" ;; esac
+		;;
 	--) shift && break ;;
 	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
 	esac
@@ -180,17 +190,23 @@ for d in "${rw[@]}"; do case $d in *[[:space:],]*) die "--rw $d: no spaces or co
 kernel_tree() {
 	local deb=${KVM_IN_QEMU_KERNEL_DEB:-}
 	mkdir -p "$kcache"
-	[ -n "$deb" ] || deb=$(fetch_deb "$kcache" "$kernel_pkg" 'linux-image-*.deb')
-	if [ ! -e "$kcache/kroot/.done" ] || [ "$(cat "$kcache/kroot/.done")" != "$deb" ]; then
-		rm -rf "$kcache/kroot"
-		dpkg -x "$deb" "$kcache/kroot"
-		kver=$(ls "$kcache/kroot/lib/modules")
-		# Debian's 6.12 packages compress their modules; busybox's insmod takes them plain.
-		find "$kcache/kroot/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r busybox unxz
-		busybox depmod -b "$kcache/kroot" "$kver"
-		echo "$deb" >"$kcache/kroot/.done"
+	kroot=$kcache/kroot
+	if [ "$kernel" = backports ]; then # its own tree: the release's kernel stays extracted
+		mkdir -p "$kcache/bpo"
+		[ -n "$deb" ] || deb=$(fetch_bpo_deb "$kcache/bpo" "$kernel_pkg" 'linux-image-*.deb')
+		kroot=$kcache/kroot-bpo
 	fi
-	kver=$(ls "$kcache/kroot/lib/modules")
+	[ -n "$deb" ] || deb=$(fetch_deb "$kcache" "$kernel_pkg" 'linux-image-*.deb')
+	if [ ! -e "$kroot/.done" ] || [ "$(cat "$kroot/.done")" != "$deb" ]; then
+		rm -rf "$kroot"
+		dpkg -x "$deb" "$kroot"
+		kver=$(ls "$kroot/lib/modules")
+		# Debian's 6.12 packages compress their modules; busybox's insmod takes them plain.
+		find "$kroot/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r busybox unxz
+		busybox depmod -b "$kroot" "$kver"
+		echo "$deb" >"$kroot/.done"
+	fi
+	kver=$(ls "$kroot/lib/modules")
 }
 
 # L1's busybox: the host's (busybox-static) for an L1 of the host's architecture, else Debian's
@@ -215,11 +231,11 @@ initramfs() {
 		cp "$here/init.sh" "$dir/init"
 		chmod 755 "$dir/init"
 		# (those built in, as virtio_pci may be, are simply not found)
-		module_closure "$kcache/kroot/lib/modules/$kver/modules.dep" \
+		module_closure "$kroot/lib/modules/$kver/modules.dep" \
 			"virtio_pci 9pnet_virtio 9p overlay" >"$dir/lib/modules/early.list.full"
 		: >"$dir/lib/modules/early.list"
 		while read -r m; do
-			cp "$kcache/kroot/lib/modules/$kver/$m" "$dir/lib/modules/"
+			cp "$kroot/lib/modules/$kver/$m" "$dir/lib/modules/"
 			basename "$m" >>"$dir/lib/modules/early.list"
 		done <"$dir/lib/modules/early.list.full"
 		(cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
@@ -285,7 +301,7 @@ rwlist=$(
 )
 
 append="console=$console quiet loglevel=4 panic=-1 rw"
-append+=" kiq.modules=$kcache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
+append+=" kiq.modules=$kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
 [ "$foreign" = 0 ] || append+=" kiq.l1bin=$l1bin"
 machine=("${board[@]}")
 if [ "$vfio" = 1 ] && [ "$arch" = aarch64 ]; then
@@ -311,7 +327,7 @@ elif [ "$vfio" = 1 ]; then
 fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
 qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel "tcg,thread=${KVM_IN_QEMU_TCG_THREAD:-multi}" -cpu "$cpu"
-	-smp "$cpus" -m "$mem" -kernel "$kcache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
+	-smp "$cpus" -m "$mem" -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${machine[@]}" "${shares[@]}")
 echo "kvm-in-qemu: L1 on $("$qemu" --version | head -1)" >&2

@@ -84,7 +84,7 @@ int api_model_check_boot_source(const json_t *body, const char **kernel, const c
  * smt true needs vcpu_count 1 or even; huge_pages "2M" cannot be honoured here and is refused;
  * cpu_template is None or a static template's name (host/kvm/x86/cpu_template.h). */
 int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
-/* PUT /cpu-config: a custom CPU template in Firecracker's JSON (vmm/vm/x86/cpu_template_json.h),
+/* PUT /cpu-config: a custom CPU template in Firecracker's JSON (vmm/vm/<arch>/cpu_template_json.c),
  * checked strictly; it replaces a static cpu_template. The config file's "cpu-config". */
 int api_model_put_cpu_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PATCH /machine-config: the same fields, all optional; what is absent stays as it is. The

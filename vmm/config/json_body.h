@@ -2,7 +2,7 @@
  * field of the expected type, with the required ones present. Firecracker's bodies refuse unknown
  * fields (serde's deny_unknown_fields) and so do we: a misspelt field is an error, not a silent
  * default. The API's request bodies and the config file (vmm/api, the device descriptors'
- * vmm/descriptors/api_json.h) and a CPU template's JSON (vmm/vm/x86/cpu_template_json.h) use
+ * vmm/descriptors/api_json.h) and a CPU template's JSON (vmm/vm/<arch>/cpu_template_json.c) use
  * them. */
 #ifndef VMM_CONFIG_JSON_BODY_H
 #define VMM_CONFIG_JSON_BODY_H

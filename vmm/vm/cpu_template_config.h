@@ -1,8 +1,9 @@
 /* A VM's CPU template as its configuration holds it (vm_config.cpu_template): an opaque,
  * malloc'd object of the target architecture, made here from a static template's name, a custom
  * template's JSON (Firecracker's format) or a file holding it; free() releases it. x86 builds it
- * in vmm/vm/x86/cpu_template_config.c from host/kvm/x86/cpu_template.h; the front ends (the
- * command line, the API, the config file) see only these calls. */
+ * in vmm/vm/<arch>/cpu_template_config.c from host/kvm/<arch>/cpu_template.h (x86: CPUID and MSR
+ * masks; aarch64: register masks); the front ends (the command line, the API, the config file)
+ * see only these calls. */
 #ifndef VMM_VM_CPU_TEMPLATE_CONFIG_H
 #define VMM_VM_CPU_TEMPLATE_CONFIG_H
 
@@ -33,5 +34,11 @@ int cpu_template_new_file(const char *path, struct cpu_template **out, char *err
 
 /* The name of the static template `t` is ("T2"); NULL for a custom one. */
 const char *cpu_template_static_name(const struct cpu_template *t);
+
+/* The architecture's part (vmm/vm/<arch>/cpu_template_config.c; the calls above that it does not
+ * implement are vmm/vm/cpu_template_config.c's): a template object, uninitialised (NULL without
+ * memory), and the static template `name` put into one (0, or -ENOENT for a name that is none). */
+struct cpu_template *cpu_template_alloc(void);
+int cpu_template_fill_static(const char *name, struct cpu_template *t);
 
 #endif

@@ -17,10 +17,23 @@ extern const char *const arm64_cpu_id_names[ARM64_CPU_IDS];
  * -errno of the first other failure. */
 int arm64_cpu_ids_of_vcpu(int vcpu_fd, uint64_t vals[ARM64_CPU_IDS]);
 
-/* The same from a scratch VM with one vCPU on the KVM device at `kvm_path` (the preferred
- * target, no optional feature: as this VMM's vCPUs), or from the last such read of that path
- * (cpu_host_warm_up() makes it early). Returns 0, or -errno with the step that failed in err. */
-int arm64_cpu_ids_of_host(const char *kvm_path, uint64_t vals[ARM64_CPU_IDS], char *err,
-			  size_t errlen);
+/* The same from a scratch VM on the KVM device at `kvm_path` (arm64_scratch_open()), or from the
+ * last such read of that path (cpu_host_warm_up() makes it early); with, when `writable` is not
+ * NULL, the bits of each that the host's KVM lets user space lower before a VM runs
+ * (arm64_id_writable_masks(): zeros before Linux 6.7). Returns 0, or -errno with the step that
+ * failed in err. */
+int arm64_cpu_ids_of_host(const char *kvm_path, uint64_t vals[ARM64_CPU_IDS],
+			  uint64_t writable[ARM64_CPU_IDS], char *err, size_t errlen);
+
+/* A scratch VM with one vCPU as this VMM makes them (the preferred target, PSCI 0.2), for the
+ * questions asked before a VM exists (the host's ID registers, --cpu-template-dump). */
+struct arm64_scratch {
+	int dev, vm, vcpu;
+};
+
+/* Opens it on the KVM device at `kvm_path`. Returns 0, or -errno with the step that failed in
+ * err (nothing left open). */
+int arm64_scratch_open(struct arm64_scratch *s, const char *kvm_path, char *err, size_t errlen);
+void arm64_scratch_close(struct arm64_scratch *s);
 
 #endif

@@ -55,25 +55,6 @@ static size_t reg_bytes(uint64_t id)
 	return (size_t)1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
 }
 
-/* The register's name for a message: a system register by its encoding, else its ID. */
-static void reg_name(uint64_t id, char *out, size_t len)
-{
-	if ((id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM64_SYSREG)
-		snprintf(out, len, "system register S%u_%u_C%u_C%u_%u",
-			 (unsigned)((id & KVM_REG_ARM64_SYSREG_OP0_MASK) >>
-				    KVM_REG_ARM64_SYSREG_OP0_SHIFT),
-			 (unsigned)((id & KVM_REG_ARM64_SYSREG_OP1_MASK) >>
-				    KVM_REG_ARM64_SYSREG_OP1_SHIFT),
-			 (unsigned)((id & KVM_REG_ARM64_SYSREG_CRN_MASK) >>
-				    KVM_REG_ARM64_SYSREG_CRN_SHIFT),
-			 (unsigned)((id & KVM_REG_ARM64_SYSREG_CRM_MASK) >>
-				    KVM_REG_ARM64_SYSREG_CRM_SHIFT),
-			 (unsigned)((id & KVM_REG_ARM64_SYSREG_OP2_MASK) >>
-				    KVM_REG_ARM64_SYSREG_OP2_SHIFT));
-	else
-		snprintf(out, len, "register 0x%016llx", (unsigned long long)id);
-}
-
 /* KVM_GET_REG_LIST of the vCPU, malloc'd. Returns the count or -errno. */
 static long reg_list(int vcpu_fd, struct kvm_reg_list **out)
 {
@@ -104,7 +85,7 @@ static int read_regs(int vcpu_fd, const struct kvm_reg_list *l, struct arm64_reg
 	char name[64];
 	for (uint64_t i = 0; i < l->n; i++) {
 		e[i].id = l->reg[i];
-		reg_name(e[i].id, name, sizeof(name));
+		arm64_reg_name(e[i].id, name, sizeof(name));
 		if (reg_bytes(e[i].id) > ARM64_REG_MAX_BYTES) {
 			snprintf(err, errlen, "%s is %zu bytes wide (SVE?): not saved", name,
 				 reg_bytes(e[i].id));
@@ -224,7 +205,7 @@ static int restore_regs(int vcpu_fd, unsigned index, snap_get_fn get, void *rd, 
 	for (uint32_t i = 0; i < count; i++) { /* every entry checked before any is written */
 		memcpy(&x, &e[i], sizeof(x));  /* the section need not be aligned */
 		if (!entry_ok(&x)) {
-			reg_name(x.id, name, sizeof(name));
+			arm64_reg_name(x.id, name, sizeof(name));
 			snprintf(err, errlen, "vCPU %u: SNAP_VCPU_REGS: %s is no arm64 register",
 				 index, name);
 			return -EINVAL;
@@ -232,7 +213,7 @@ static int restore_regs(int vcpu_fd, unsigned index, snap_get_fn get, void *rd, 
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		memcpy(&x, &e[i], sizeof(x));
-		reg_name(x.id, name, sizeof(name));
+		arm64_reg_name(x.id, name, sizeof(name));
 		struct kvm_one_reg r = {.id = x.id, .addr = (uint64_t)(uintptr_t)x.value};
 		if (kvm_ioctl(vcpu_fd, KVM_SET_ONE_REG, &r) < 0) {
 			int ret = -errno;

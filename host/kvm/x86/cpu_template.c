@@ -7,37 +7,6 @@
 #include "host/kvm/x86/cpu_model_internal.h"
 #include "host/kvm/x86/cpu_template.h"
 
-int cpu_template_bitmap(const char *s, unsigned width, uint64_t *filter, uint64_t *value, char *err,
-			size_t errlen)
-{
-	*filter = *value = 0;
-	if (strncmp(s, "0b", 2)) {
-		snprintf(err, errlen, "bitmap \"%.40s\" does not start with 0b", s);
-		return -EINVAL;
-	}
-	unsigned n = 0;
-	for (const char *p = s + 2; *p; p++) {
-		if (*p == '_')
-			continue;
-		if (*p != '0' && *p != '1' && *p != 'x') {
-			snprintf(err, errlen, "bitmap \"%.40s\": '%c' is not 0, 1, x or _", s, *p);
-			return -EINVAL;
-		}
-		if (++n > width) {
-			snprintf(err, errlen, "bitmap \"%.40s\" has more than %u bits", s, width);
-			return -EINVAL;
-		}
-		/* the first character is the highest bit: shift in from the right */
-		*filter = (*filter << 1) | (*p != 'x');
-		*value = (*value << 1) | (*p == '1');
-	}
-	if (!n) {
-		snprintf(err, errlen, "bitmap \"%.40s\" has no bits", s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* The position of (fn, i) in `t`, or -1. */
 static int entry(const struct cpuid_table *t, uint32_t fn, uint32_t i)
 {

@@ -1,7 +1,7 @@
 /* CPU templates (docs/cpu.md): changes to the CPUID and MSRs a guest sees, as Firecracker
  * defines them. A static template is one of Firecracker's by name (T2, T2S, T2CL, T2A, C3),
  * with the vendor it fits; a custom one comes from Firecracker's JSON
- * (vmm/vm/x86/cpu_template_json.h parses it into this form). Each CPUID or MSR change is a bitmap:
+ * (vmm/vm/<arch>/cpu_template_json.c parses it into this form). Each CPUID or MSR change is a bitmap:
  * bits `filter` set are forced to the bits of `value`, the rest left as KVM gives them.
  *
  * Everything here is pure (no KVM): unit-tested on recorded CPUID tables of real CPUs. */
@@ -43,12 +43,6 @@ struct cpu_template {
 /* Fills `t` with the static template `name` (case as Firecracker spells it: "T2"). Returns 0,
  * or -ENOENT for another name ("None" included: no template). */
 int cpu_template_static(const char *name, struct cpu_template *t);
-
-/* Parses a Firecracker bitmap "0b[01x_]..." of at most `width` (32 or 64) significant
- * characters (a shorter one is padded with x on the left, '_' separates) into filter and value.
- * Returns 0 or -EINVAL with the reason in err. */
-int cpu_template_bitmap(const char *s, unsigned width, uint64_t *filter, uint64_t *value, char *err,
-			size_t errlen);
 
 /* Can `t` apply to a host whose KVM supports `host`? Refused: a vendor it does not fit ("T2 is
  * for Intel CPUs, this host is AuthenticAMD"), a leaf and subleaf the host does not list, a named

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
-from . import arm64_abuse, arm64_bench, arm64_build, arm64_l1, paths
+from . import arm64_abuse, arm64_bench, arm64_build, arm64_cpu_template, arm64_l1, paths
 from .hostile import PATTERN_SECTORS, SECTORS, make_disk
 
 SEED = 1
@@ -481,6 +481,7 @@ def _all_runs(work):
         *enum_runs(work),
         *arm64_abuse.abuse_runs(work),
         *arm64_bench.bench_runs(work),
+        *arm64_cpu_template.refused_runs(),
     ]
 
 

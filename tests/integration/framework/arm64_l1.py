@@ -48,7 +48,7 @@ def _script(parts, root, ctxs):
     return "\n".join(out) + "\n"
 
 
-def _boot(parts, root, timeout, gic, vfio):
+def _boot(parts, root, timeout, gic, vfio, kernel):
     if root.exists():
         shutil.rmtree(root)
     ctxs = {}
@@ -58,20 +58,22 @@ def _boot(parts, root, timeout, gic, vfio):
     (root / "l1.sh").write_text(_script(parts, root, ctxs))
     argv = [str(RUN), "--arch", "aarch64", "--gic", str(gic), "--cpus", "2", "--mem", "2G",
             "--timeout", str(timeout), "--rw", str(paths.BUILD_DIR),
-            *(["--vfio-devices"] if vfio else []), "--", "sh", str(root / "l1.sh")]
+            "--kernel", kernel, *(["--vfio-devices"] if vfio else []), "--", "sh",
+            str(root / "l1.sh")]
     r = subprocess.run(argv, cwd=root, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        errors="replace", timeout=timeout + 60)
     return r.returncode, r.stdout + r.stderr, ctxs
 
 
-def run(parts, root, timeout=1380, gic=3, vfio=False):
+def run(parts, root, timeout=1380, gic=3, vfio=False, kernel="release"):
     """Boots L1 (with a GICv3, or a GICv2: tools/kvm-in-qemu/run.sh --gic; with VFIO: its SMMUv3
-    and an NVMe controller for passthrough, run.sh --vfio-devices) once for PARTS (in
+    and an NVMe controller for passthrough, run.sh --vfio-devices; on KERNEL, release or
+    backports: run.sh --kernel) once for PARTS (in
     ROOT/<name> each) and checks them: (failures, console)."""
-    rc, out, ctxs = _boot(parts, root, timeout, gic, vfio)
+    rc, out, ctxs = _boot(parts, root, timeout, gic, vfio, kernel)
     if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
         print(out[-3000:])
-        rc, out, ctxs = _boot(parts, root, timeout, gic, vfio)
+        rc, out, ctxs = _boot(parts, root, timeout, gic, vfio, kernel)
     spans = {}
     for name, edge, t in re.findall(r"^ARM64_PART (\S+) (begin|end) (\S+)\r?$", out, re.M):
         spans.setdefault(name, {})[edge] = float(t)

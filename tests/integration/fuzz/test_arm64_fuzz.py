@@ -3,10 +3,11 @@
 # libclang-rt-14-dev:arm64) and run under qemu-user, deterministically as integration/fuzz_smoke
 # runs the host's: snapshot_arm64 (host/kvm/aarch64's restore of the vCPU registers, the GICv3
 # and ITS, and the arm64 CPU model, over an in-memory KVM: tools/fuzz/aarch64) and pl011 (the
-# arm64 console), each its seeds and regressions, then a fixed number of inputs mutated from a
+# arm64 console) and cpu_template_arm64 (arm64 CPU templates: the JSON, the bitmaps, the check
+# against a host), each its seeds and regressions, then a fixed number of inputs mutated from a
 # fixed seed. LeakSanitizer is off there (it cannot run under qemu-user). The other targets,
 # arch-neutral code, run in integration/fuzz_smoke; `FUZZ_ARCH=aarch64 tools/fuzz/fuzz check
-# all` replays all of them on arm64 (~2 min). Building the two: ~2.5 min cold on 2 cores,
+# all` replays all of them on arm64 (~2 min). Building these: ~3 min cold on 2 cores,
 # seconds through ccache. Skipped (77) without clang,
 # qemu-aarch64 or the arm64 runtimes.
 # labels: fuzz arm64
@@ -20,7 +21,7 @@ from framework import host, paths
 
 SEED = os.environ.get("FUZZ_SMOKE_SEED", "1")
 FUZZ = paths.tool("fuzz", "fuzz")
-TARGETS = ("snapshot_arm64", "pl011")
+TARGETS = ("snapshot_arm64", "pl011", "cpu_template_arm64")
 
 
 def test_arm64_fuzz_targets_build_and_replay(vms, workdir):

@@ -56,13 +56,18 @@
 # vfio: a third L1 (run.sh --vfio-devices: QEMU's SMMUv3 and an NVMe controller), the controller
 #   passed through to the stock guest with --device vfio=: its serial, MSI-X through the ITS,
 #   1 MiB written and read back by DMA (framework/arm64_vfio.py). ~30 s.
+# cputemplate: a fourth L1 on the backports kernel (run.sh --kernel backports: 6.12, whose KVM
+#   lets user space lower ID registers): CPU templates (V1N1, a custom file, verify, dump and the
+#   dump taken back, a raise refused, a templated guest snapshotted and restored) seen by the
+#   cpu_ids guest (framework/arm64_cpu_template.py). ~40 s.
 # It fails when a part fails or L1 does not boot twice in a row; skipped (77) without the cross
 # toolchain, qemu-system-aarch64, qemu-user-static or the Debian packages and images (tools/test.sh
 # builds the default guest and the Debian image for arm64 before CTest; cached). ~11 minutes on the
 # 2-core host (L1 ~10 s; each part's time in L1 is printed). It takes both of the host's "linux" slots: L1's
 # two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1, whose
 # lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64;
-# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one; gicv2 needs stock; vfio);
+# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one; gicv2 needs stock; vfio;
+# cputemplate);
 # ARM64_GUESTS=REGEX only the guests part's runs whose names match.
 # labels: arm64 linux guests
 # timeout: 2400
@@ -78,8 +83,9 @@ import subprocess
 import sys
 import time
 
-from framework import (arm64_build, arm64_debian, arm64_default_guest, arm64_guests, arm64_l1,
-                       arm64_snap, arm64_vfio, guest_env, host, paths, vmmtest)
+from framework import (arm64_build, arm64_cpu_template, arm64_debian, arm64_default_guest,
+                       arm64_guests, arm64_l1, arm64_snap, arm64_vfio, guest_env, host, paths,
+                       vmmtest)
 
 PROBE = paths.tool("kvm-in-qemu", "arm64-kvm-probe.c")
 CRAFT = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "snapshot_craft.py"
@@ -570,11 +576,13 @@ def test_arm64_vmm_in_one_l1():
                       lambda out, w, c: arm64_debian.check_all(out, w, debian)),
     ]
     only = os.environ.get("ARM64_L1_PARTS")  # for work on one part: "stock,guests"
-    names = only.split(",") if only else [p.name for p in parts] + ["gicv2", "vfio"]
+    names = (only.split(",") if only
+             else [p.name for p in parts] + ["gicv2", "vfio", "cputemplate"])
     parts = [p for p in parts if p.name in names]
     # Outside /tmp: L1 mounts a tmpfs of its own there. Shared read-write with L1.
     root, root2 = paths.BUILD_DIR / "l1-arm64", paths.BUILD_DIR / "l1-arm64-gicv2"
     root3 = paths.BUILD_DIR / "l1-arm64-vfio"
+    root4 = paths.BUILD_DIR / "l1-arm64-cputemplate"
     failures = arm64_l1.run(parts, root)[0] if parts else []
     if "gicv2" in names:  # a second L1, whose KVM offers only a GICv2
         v3_state = root / "stock" / "state-saved"
@@ -596,6 +604,11 @@ def test_arm64_vmm_in_one_l1():
                              lambda w, c: arm64_vfio.l1_lines(vmm, stock, w),
                              lambda out, w, c: arm64_vfio.check(out, w))
         failures += arm64_l1.run([vfio], root3, vfio=True)[0]
+    if "cputemplate" in names:  # a fourth L1, on the backports kernel (writable ID registers)
+        ct = arm64_l1.Part("cputemplate", lambda w: arm64_cpu_template.prepare(w, images),
+                           lambda w, c: arm64_cpu_template.l1_lines(vmm, vmmctl, images, w),
+                           lambda out, w, c: arm64_cpu_template.check(out, w))
+        failures += arm64_l1.run([ct], root4, kernel="backports")[0]
     assert not failures, "\n\n".join(failures)
     if os.environ.get("ARM64_L1_KEEP") != "1":  # the logs and disks, for a look afterwards
-        subprocess.run(["rm", "-rf", str(root), str(root2), str(root3)])
+        subprocess.run(["rm", "-rf", str(root), str(root2), str(root3), str(root4)])

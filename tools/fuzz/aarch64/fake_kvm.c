@@ -39,8 +39,8 @@ static struct attr_slot attrs[ATTR_SLOTS];
 static uint32_t gen = 1;
 
 int __wrap_kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
-int __wrap_arm64_cpu_ids_of_host(const char *kvm_path, uint64_t vals[ARM64_CPU_IDS], char *err,
-				 size_t errlen);
+int __wrap_arm64_cpu_ids_of_host(const char *kvm_path, uint64_t vals[ARM64_CPU_IDS],
+				 uint64_t writable[ARM64_CPU_IDS], char *err, size_t errlen);
 
 void fake_kvm_reset(void)
 {
@@ -218,10 +218,13 @@ int __wrap_kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
 	return fail(ENOTTY);
 }
 
-int __wrap_arm64_cpu_ids_of_host(const char *kvm_path, uint64_t vals[ARM64_CPU_IDS], char *err,
-				 size_t errlen)
+int __wrap_arm64_cpu_ids_of_host(const char *kvm_path, uint64_t vals[ARM64_CPU_IDS],
+				 uint64_t writable[ARM64_CPU_IDS], char *err, size_t errlen)
 {
 	(void)kvm_path, (void)err, (void)errlen;
 	memcpy(vals, fake_kvm.host_ids, sizeof(fake_kvm.host_ids));
+	if (writable) /* a KVM that lets the feature fields of ID_AA64ISAR0_EL1 be lowered */
+		for (unsigned i = 0; i < ARM64_CPU_IDS; i++)
+			writable[i] = i == 4 ? 0xfffffffffffffff0ull : 0;
 	return 0;
 }

@@ -1,17 +1,18 @@
 /* libFuzzer target: Firecracker's custom CPU template JSON (vmm/vm/x86/cpu_template_json.c: PUT
  * /cpu-config, the config file's cpu-config, --cpu-template-file) and the bitmap parser under
- * it (host/kvm/x86/cpu_template.c). The input is the JSON text; its first bytes, cut at a NUL,
+ * it (host/kvm/cpu_bitmap.c). The input is the JSON text; its first bytes, cut at a NUL,
  * are also given to the bitmap parser alone.
  * Invariants: a refusal says why (err not empty); an accepted template stays within its limits,
  * has no value bit outside its filter, names registers eax..edx only and flags 0 or 1; it
  * applies to a table and is checked against it without a crash, and a refused check says why;
- * the bitmap parser's value is always inside its filter and its width. */
+ * the bitmap parser's value is always inside its filter and its width (32, 64, 128). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/kvm/cpu_bitmap.h"
 #include "host/kvm/x86/cpu_template.h"
-#include "vmm/vm/x86/cpu_template_json.h"
+#include "vmm/vm/cpu_template_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,14 +40,15 @@ static void bitmaps(const uint8_t *data, size_t size)
 	size_t n = size < sizeof(s) - 1 ? size : sizeof(s) - 1;
 	memcpy(s, data, n);
 	s[n] = 0;
-	for (unsigned width = 32; width <= 64; width += 32) {
-		uint64_t f, v;
-		if (cpu_template_bitmap(s, width, &f, &v, err, sizeof(err))) {
+	for (unsigned width = 32; width <= 128; width *= 2) {
+		struct cpu_bitmap b;
+		if (cpu_bitmap_parse(s, width, &b, err, sizeof(err))) {
 			if (!err[0])
 				abort();
 			continue;
 		}
-		if ((v & ~f) || (width == 32 && (f >> 32)))
+		if ((b.value[0] & ~b.filter[0]) || (b.value[1] & ~b.filter[1]) ||
+		    (width == 32 && (b.filter[0] >> 32)) || (width <= 64 && b.filter[1]))
 			abort();
 	}
 }

@@ -1,8 +1,9 @@
 /* The CPU model of an arm64 snapshot or migration (vmm/snapshot/cpu_check.h): vCPU 0's ID
  * registers (host/kvm/aarch64/cpu_ids.h), checked against what this host's KVM presents before
  * anything runs. "The same kind of host": every register must be equal, MIDR_EL1 (implementer,
- * part, revision) included; KVM would refuse a differing ID register at the restore anyway, this
- * says so first and names it.
+ * part, revision) included, but for the bits the host's KVM lets user space lower (Linux 6.7 and
+ * later: a guest started with a CPU template has lowered them, and the restore sets them again);
+ * KVM would refuse any other difference at the restore anyway, this says so first and names it.
  *
  * Encoding: CPU_MODEL_AARCH64_MAGIC (8 bytes), u32 count, u32 zero, then count pairs of u64
  * (register ID as KVM_GET_ONE_REG names it, value), little-endian. A model without the magic is
@@ -126,17 +127,17 @@ static void describe(unsigned i, uint64_t host, uint64_t saved, char *text, size
 static int judge(const void *bytes, size_t len, const char *what, const char *kvm_path, bool *ok,
 		 char *text, size_t textlen, char *err, size_t errlen)
 {
-	uint64_t host[ARM64_CPU_IDS], saved[ARM64_CPU_IDS];
+	uint64_t host[ARM64_CPU_IDS], saved[ARM64_CPU_IDS], writable[ARM64_CPU_IDS];
 	char why[256];
 	int r = decode(bytes, len, saved, why, sizeof(why));
-	if (!r && (r = arm64_cpu_ids_of_host(kvm_path, host, why, sizeof(why))))
+	if (!r && (r = arm64_cpu_ids_of_host(kvm_path, host, writable, why, sizeof(why))))
 		snprintf(err, errlen, "%s: this host's CPU cannot be read: %s", what, why);
 	else if (r)
 		snprintf(err, errlen, "%s: %s", what, why);
 	if (r)
 		return r;
 	unsigned i = 0;
-	while (i < ARM64_CPU_IDS && saved[i] == host[i])
+	while (i < ARM64_CPU_IDS && !((saved[i] ^ host[i]) & ~writable[i]))
 		i++;
 	*ok = i == ARM64_CPU_IDS;
 	if (!*ok)

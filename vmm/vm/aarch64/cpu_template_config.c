@@ -1,61 +1,27 @@
-/* CPU templates on aarch64 (vmm/vm/cpu_template_config.h, cpu_template_dump.h): none yet. The
- * x86 templates are CPUID and MSR masks; an arm64 template would mask ID registers
- * (Firecracker's V1N1), which this VMM does not offer yet, so every template is refused with
- * that reason. */
+/* arm64's CPU template objects (vmm/vm/cpu_template_config.h): host/kvm/aarch64/cpu_template.h's
+ * struct, filled by its static table (V1N1) or by the JSON parser (cpu_template_json.c). */
 #include "vmm/vm/cpu_template_config.h"
-#include "vmm/vm/cpu_template_dump.h"
 
-#include <errno.h>
-#include <stdio.h>
+#include <stdlib.h>
 
-#include "base/errors.h"
-#include "base/log.h"
-
-#define NO_TEMPLATES "CPU templates are not supported on aarch64 yet"
+#include "host/kvm/aarch64/cpu_template.h"
 
 const char *cpu_template_static_names(void)
 {
-	return "none (" NO_TEMPLATES ")";
+	return "V1N1 (a Neoverse V1 shown as an N1)";
 }
 
-bool cpu_template_static_known(const char *name)
+struct cpu_template *cpu_template_alloc(void)
 {
-	(void)name;
-	return false;
+	return malloc(sizeof(struct cpu_template));
 }
 
-int cpu_template_new_static(const char *name, struct cpu_template **out)
+int cpu_template_fill_static(const char *name, struct cpu_template *t)
 {
-	(void)name;
-	*out = NULL;
-	return -EINVAL;
-}
-
-int cpu_template_new_json(const json_t *j, struct cpu_template **out, char *err, size_t errlen)
-{
-	(void)j;
-	*out = NULL;
-	snprintf(err, errlen, NO_TEMPLATES);
-	return -ENOTSUP;
-}
-
-int cpu_template_new_file(const char *path, struct cpu_template **out, char *err, size_t errlen)
-{
-	(void)path;
-	*out = NULL;
-	snprintf(err, errlen, NO_TEMPLATES);
-	return -ENOTSUP;
+	return cpu_template_static(name, t);
 }
 
 const char *cpu_template_static_name(const struct cpu_template *t)
 {
-	(void)t;
-	return NULL;
-}
-
-int cpu_template_dump(const struct vm_config *cfg)
-{
-	(void)cfg;
-	log_error("--cpu-template-dump: " NO_TEMPLATES);
-	return VMM_EXIT_USAGE;
+	return t->custom ? NULL : t->name;
 }

@@ -1,5 +1,6 @@
 /* aarch64's part of a VM and its vCPUs (vmm/vm/arch_vm.h): KVM_ARM_VCPU_INIT with the host's
  * preferred target and PSCI 0.2 (secondary vCPUs start powered off, for the guest's PSCI CPU_ON),
+ * then the CPU template's registers (host/kvm/aarch64/cpu_template.h),
  * the GIC once every vCPU exists (a GICv3, or a GICv2 on a host that has only that), and the boot
  * vCPU at the kernel's entry in EL1 with the device tree's address in x0 (Linux
  * Documentation/arch/arm64/booting.rst). */
@@ -15,8 +16,10 @@
 #include "base/log.h"
 #include "firmware/machine.h"
 #include "host/kvm/aarch64/arm64_regs.h"
+#include "host/kvm/aarch64/cpu_template.h"
 #include "host/kvm/aarch64/gic.h"
 #include "host/kvm/kvm.h"
+#include "host/kvm/kvm_caps.h"
 #include "loaders/boot.h"
 #include "vmm/vm/vcpu.h"
 #include "vmm/vm/vm.h"
@@ -24,11 +27,13 @@
 int vm_arch_cpu_features(struct vm *vm, const struct cpuid_table **supported)
 {
 	*supported = NULL; /* no CPUID: KVM's preferred target below */
-	if (vm->cfg->cpu_template) {
-		log_error(
-		    "CPU templates describe x86 CPUs (CPUID, MSRs); this VMM runs on aarch64");
-		return -ENOTSUP;
-	}
+	const struct cpu_template *t = vm->cfg->cpu_template;
+	if (!t)
+		return 0;
+	if (kvm_caps_required(vm->kvm.dev_fd, t->caps, t->ncaps, t->name))
+		return -EINVAL;
+	log_info("CPU template %s: %u register modifier%s", t->name, t->nregs,
+		 t->nregs == 1 ? "" : "s");
 	return 0;
 }
 
@@ -45,7 +50,14 @@ int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported)
 	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
 	if (vcpu->index > 0) /* started by the guest's PSCI CPU_ON */
 		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
-	return vcpu_ioctl(vcpu, KVM_ARM_VCPU_INIT, &init, "KVM_ARM_VCPU_INIT");
+	int err = vcpu_ioctl(vcpu, KVM_ARM_VCPU_INIT, &init, "KVM_ARM_VCPU_INIT");
+	const struct cpu_template *t = vcpu->vm->cfg->cpu_template;
+	char why[512];
+	/* the ID registers are the VM's (Linux 6.7): each vCPU sets the same values */
+	if (!err && t &&
+	    (err = cpu_template_vcpu_apply(t, vcpu->vm->kvm.vm_fd, vcpu->fd, why, sizeof(why))))
+		log_error("vCPU %u: %s", vcpu->index, why);
+	return err;
 }
 
 /* The GIC the host's KVM offers: a GICv3 (machine_set_arch_intc() described it), else a GICv2,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host/kvm/x86/kvm_x86.h"
+#include "vmm/vm/cpu_template_json.h"
 
 #define MSR_IA32_MISC_ENABLE	0x1a0
 #define MISC_ENABLE_FAST_STRING 1ull
@@ -123,13 +124,9 @@ json_t *cpu_msrs_json(const struct kvm_msr_entry *m, unsigned n)
 {
 	json_t *a = json_array();
 	for (unsigned i = 0; a && i < n; i++) {
-		char addr[16], bits[67] = "0b";
-		snprintf(addr, sizeof(addr), "0x%x", m[i].index);
-		for (int b = 0; b < 64; b++)
-			bits[2 + b] = (m[i].data >> (63 - b)) & 1 ? '1' : '0';
-		bits[66] = 0;
 		if (json_array_append_new(a,
-					  json_pack("{s:s, s:s}", "addr", addr, "bitmap", bits))) {
+					  json_pack("{s:o, s:o}", "addr", tmpl_json_hex(m[i].index),
+						    "bitmap", tmpl_json_bits(m[i].data, 64)))) {
 			json_decref(a);
 			return NULL;
 		}

@@ -10,24 +10,9 @@
 #include "base/vm_control.h"
 #include "host/kvm/x86/cpu_template.h"
 #include "host/kvm/x86/cpuid.h"
+#include "vmm/vm/cpu_template_json.h"
 #include "vmm/vm/x86/cpu_probe.h"
 #include "vmm/vm/x86/cpu_template_verify.h"
-
-static json_t *bits(uint32_t v)
-{
-	char s[35] = "0b";
-	for (int i = 0; i < 32; i++)
-		s[2 + i] = (v >> (31 - i)) & 1 ? '1' : '0';
-	s[34] = 0;
-	return json_string(s);
-}
-
-static json_t *hex(uint32_t v)
-{
-	char s[16];
-	snprintf(s, sizeof(s), "0x%x", v);
-	return json_string(s);
-}
 
 /* Whether (fn, idx) is in `t`. */
 static bool listed(const struct cpuid_table *t, uint32_t fn, uint32_t idx)
@@ -53,10 +38,11 @@ static json_t *cpu_template_dump_json(const struct cpuid_table *t,
 		json_t *mods = json_array();
 		for (int r = 0; mods && r < 4; r++)
 			json_array_append_new(mods, json_pack("{s:s, s:o}", "register", regs[r],
-							      "bitmap", bits(v[r])));
+							      "bitmap", tmpl_json_bits(v[r], 32)));
 		json_array_append_new(leaves, json_pack("{s:o, s:o, s:i, s:o}", "leaf",
-							hex(e->function), "subleaf", hex(e->index),
-							"flags", (int)e->flags, "modifiers", mods));
+							tmpl_json_hex(e->function), "subleaf",
+							tmpl_json_hex(e->index), "flags",
+							(int)e->flags, "modifiers", mods));
 	}
 	return leaves ? json_pack("{s:[], s:o, s:[]}", "kvm_capabilities", "cpuid_modifiers",
 				  leaves, "msr_modifiers")
@@ -123,17 +109,11 @@ int cpu_template_dump(const struct vm_config *cfg)
 	if (!msrs)
 		return VMM_EXIT_USAGE;
 	json_t *j = cpu_template_dump_json(&t, &supported);
-	char *text = NULL;
-	if (j && !json_object_set_new(j, "msr_modifiers", msrs))
-		text = json_dumps(j, JSON_INDENT(2));
-	else
+	if (!j) {
 		json_decref(msrs);
-	json_decref(j);
-	if (!text) {
-		fputs("vmm: out of memory\n", stderr);
-		return VMM_EXIT_ERROR;
+	} else if (json_object_set_new(j, "msr_modifiers", msrs)) { /* it took msrs even so */
+		json_decref(j);
+		j = NULL;
 	}
-	puts(text);
-	free(text);
-	return VMM_EXIT_OK;
+	return tmpl_json_print(j);
 }

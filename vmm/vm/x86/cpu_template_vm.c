@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "host/kvm/kvm.h"
+#include "host/kvm/kvm_caps.h"
 #include "host/kvm/x86/kvm_x86.h"
 
 int cpu_template_vm_check(const struct cpu_template *t, int kvm_dev_fd,
@@ -16,15 +17,8 @@ int cpu_template_vm_check(const struct cpu_template *t, int kvm_dev_fd,
 		log_error("%s", err);
 		return -EINVAL;
 	}
-	/* "!N" removes one of the VMM's own checks: this VMM checks what it needs when it uses it,
-	 * so there is no list to take N from and it is accepted as a no-op (docs/cpu.md) */
-	for (unsigned i = 0; i < t->ncaps; i++) {
-		if (t->caps[i] < 0 || kvm_ioctl(kvm_dev_fd, KVM_CHECK_EXTENSION, t->caps[i]) > 0)
-			continue;
-		log_error("CPU template %s: this host's KVM does not have capability %d", t->name,
-			  t->caps[i]);
+	if (kvm_caps_required(kvm_dev_fd, t->caps, t->ncaps, t->name))
 		return -EINVAL;
-	}
 	log_info("CPU template %s: %u CPUID and %u MSR modifiers", t->name, t->ncpuid, t->nmsrs);
 	return 0;
 }

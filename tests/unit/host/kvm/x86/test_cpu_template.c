@@ -1,4 +1,4 @@
-/* CPU templates (host/kvm/x86/cpu_template.h) on recorded CPUID tables: Firecracker's bitmaps,
+/* CPU templates (host/kvm/x86/cpu_template.h) on recorded CPUID tables:
  * the static templates' masks and vendors, and the refusals naming what is wrong. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -11,41 +11,6 @@
 
 static struct cpuid_table host;
 static char err[512];
-
-Test(cpu_template, bitmaps_as_firecracker_writes_them)
-{
-	uint64_t f, v;
-	cr_assert_eq(
-	    cpu_template_bitmap("0bxxxx000000000011xx00011011110010", 32, &f, &v, err, sizeof(err)),
-	    0, "%s", err);
-	cr_assert_eq(f, 0x0fff3fff);
-	cr_assert_eq(v, 0x000306f2);
-	/* a short bitmap is padded with x on the left; '_' separates */
-	cr_assert_eq(cpu_template_bitmap("0b1_0x", 32, &f, &v, err, sizeof(err)), 0);
-	cr_assert_eq(f, 0x6);
-	cr_assert_eq(v, 0x4);
-	cr_assert_eq(
-	    cpu_template_bitmap("0b"
-				"1111111111111111111111111111111111111111111111111111111111111111",
-				64, &f, &v, err, sizeof(err)),
-	    0);
-	cr_assert_eq(v, UINT64_MAX);
-}
-
-Test(cpu_template, bad_bitmaps_are_refused_with_the_reason)
-{
-	uint64_t f, v;
-	cr_assert_eq(cpu_template_bitmap("1010", 32, &f, &v, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "0b"), "%s", err);
-	cr_assert_eq(cpu_template_bitmap("0b10y1", 32, &f, &v, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "'y'"), "%s", err);
-	cr_assert_eq(cpu_template_bitmap("0b", 32, &f, &v, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(cpu_template_bitmap("0b___", 32, &f, &v, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(cpu_template_bitmap("0b000000000000000000000000000000000", 32, &f, &v, err,
-					 sizeof(err)),
-		     -EINVAL, "33 bits");
-	cr_assert(strstr(err, "more than 32 bits"), "%s", err);
-}
 
 Test(cpu_template, static_names_and_vendors)
 {

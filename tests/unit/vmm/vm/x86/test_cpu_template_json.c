@@ -1,4 +1,4 @@
-/* Firecracker's custom CPU template JSON (vmm/vm/x86/cpu_template_json.h): what it accepts is what
+/* Firecracker's custom CPU template JSON (vmm/vm/x86/cpu_template_json.c): what it accepts is what
  * Firecracker's documents and its static templates say, and every bad member is refused by
  * name. */
 #include <criterion/criterion.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "host/kvm/x86/cpu_template.h"
-#include "vmm/vm/x86/cpu_template_json.h"
+#include "vmm/vm/cpu_template_json.h"
 
 static struct cpu_template t, s;
 static char err[512];

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "host/kvm/cpu_bitmap.h"
 #include "host/kvm/x86/cpu_template.h"
 #include "tests/unit/host/kvm/x86/cpuid_fixture.h"
 #include "vmm/vm/x86/cpu_probe.h"
@@ -100,9 +101,9 @@ Test(cpu_template_verify, msr_modifiers_in_firecrackers_form_parse_back)
 	cr_assert_str_eq(addr, "0xc0000080");
 	cr_assert_eq(strlen(bits), 66);
 	cr_assert_str_eq(bits + 50, "0000110100000001");
-	uint64_t f, v;
-	cr_assert_eq(cpu_template_bitmap(bits, 64, &f, &v, buf, sizeof(buf)), 0, "%s", buf);
-	cr_assert_eq(f, UINT64_MAX, "every bit fixed");
-	cr_assert_eq(v, 0xd01);
+	struct cpu_bitmap b;
+	cr_assert_eq(cpu_bitmap_parse(bits, 64, &b, buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert_eq(b.filter[0], UINT64_MAX, "every bit fixed");
+	cr_assert_eq(b.value[0], 0xd01);
 	json_decref(j);
 }
