@@ -31,6 +31,7 @@
 #   begin v=1 mode=checks|shell|poweroff kernel=RELEASE arch=aarch64 uptime=SECONDS
 #   modules loaded=N failed=N failed_names=a,b          (insmod of the load order)
 #   cpus count=N online=0-1 present=0-1 possible=0-1    (/proc/cpuinfo, sysfs cpu ranges)
+#   cpufeatures fp,asimd,evtstrm,aes,...                 (the first CPU's /proc/cpuinfo Features)
 #   mem total_kb=N                                      (MemTotal)
 #   psci version=1.1 method=hvc|smc enable_method=psci cpu1_off=0 cpu1_on=1 online=0-1
 #                      (cpu1 offlined and onlined again: PSCI CPU_OFF, CPU_ON; "-" with 1 CPU)

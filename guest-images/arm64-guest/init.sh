@@ -87,6 +87,16 @@ check_cpus() {
 	done </proc/cpuinfo
 	c=/sys/devices/system/cpu
 	say "cpus count=$n online=$(value $c/online) present=$(value $c/present) possible=$(value $c/possible)"
+	# what the kernel made of the ID registers (CPU templates): the first CPU's hwcaps
+	while IFS=: read -r key val; do
+		case $key in Features*) break ;; esac
+	done </proc/cpuinfo
+	# shellcheck disable=SC2086 # split into words on purpose
+	set -- $val
+	say "cpufeatures $(
+		IFS=,
+		echo "$*"
+	)"
 }
 
 check_mem() {

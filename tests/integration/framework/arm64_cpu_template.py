@@ -19,6 +19,10 @@ which the guests part checks: refused_runs()). The bare guest cpu_ids
             register and saying that KVM never raises a field
   fixed     a template setting ID_AA64PFR0_EL1.SVE (a field KVM keeps: the vCPU has no SVE):
             refused, naming the register and the bits KVM does not let change
+  linux     Debian's stock arm64 cloud kernel (guest-images/arm64-guest.sh, a guest nobody here
+            wrote) with V1N1: its /proc/cpuinfo Features lack what V1N1 hides (sha3, sm3, sm4,
+            sha512, asimdfhm, flagm, rng, dcpodp, ilrcpc, jscvt, fcma, bf16, i8mm, dgh, uscat,
+            dit, sve), which this L1's CPU has, and keep aes, sha1, sha2, lrcpc, dcpop
   snapshot  V1N1, 2 vCPUs, --api-sock: at IDREGS-WAIT paused and snapshotted (vmmctl), the VMM
             killed, `vmm --restore`: the restored guest (the VM generation ID changed) reads
             v1n1's registers again (the snapshot's CPU check lets the lowered bits through on a
@@ -28,7 +32,7 @@ import json
 import re
 import shlex
 
-from . import arm64_guests, arm64_l1
+from . import arm64_guests, arm64_l1, vmmtest
 
 # Firecracker's V1N1 (src/vmm/src/cpu_config/aarch64/static_cpu_templates/v1n1.rs): (filter,
 # value) per register
@@ -43,9 +47,14 @@ ISAR0, PFR0 = "0x603000000013c030", "0x603000000013c020"
 VM = "--cpus 2 --mem 128M"
 TIMEOUT = 180
 TMP = "/tmp/ct"  # L1's tmpfs: the API socket cannot live in WORK (9p)
-STEPS_WANT = {"base": "0", "v1n1": "0", "custom": "0", "config_v1n1": "0",
+STEPS_WANT = {"base": "0", "v1n1": "0", "custom": "0", "config_v1n1": "0", "linux": "0",
               "config_custom": "0", "verify": "0", "dump": "0",
               "dumped": "0", "wait": "0", "snapshot": "0", "restored": "0"}
+# The Linux hwcaps V1N1 hides (arch/arm64/kernel/cpuinfo.c's names) and some it keeps
+HIDDEN = {"sha3", "sm3", "sm4", "sha512", "asimdfhm", "flagm", "flagm2", "rng", "dcpodp", "ilrcpc",
+          "jscvt", "fcma", "bf16", "i8mm", "dgh", "uscat", "dit", "sve", "svebf16", "svei8mm"}
+KEPT = {"aes", "sha1", "sha2", "lrcpc", "dcpop"}
+LINUX_MEM_MB = 256
 IDREG = re.compile(r"^IDREG (\S+) 0x([0-9a-f]{16})\r?$", re.M)
 
 
@@ -71,8 +80,9 @@ def prepare(work, images):
         {"addr": PFR0, "bitmap": _bits128(0xF << 32, 1 << 32)}]}))
 
 
-def l1_lines(vmm, vmmctl, images, work):
-    """L1's lines: each step's status as "CT_STEP <step> <status>"."""
+def l1_lines(vmm, vmmctl, images, work, guest):
+    """L1's lines (GUEST: arm64-guest.sh's environment): each step's status as "CT_STEP <step>
+    <status>"."""
     q = shlex.quote
     image = q(str(images / "cpu_ids.Image"))
     t = f"timeout {TIMEOUT} {q(str(vmm))}"
@@ -94,6 +104,10 @@ def l1_lines(vmm, vmmctl, images, work):
         f"{boot} --cpu-template-file dump.json > dumped.out 2> dumped.err", step("dumped"),
         f"{boot} --cpu-template-file raise.json > raise.out 2> raise.err", step("raise"),
         f"{boot} --cpu-template-file fixed.json > fixed.out 2> fixed.err", step("fixed"),
+        f"timeout 300 {q(str(vmm))} --kernel {q(guest['ARM64_GUEST_KERNEL'])} --initrd "
+        f"{q(guest['ARM64_GUEST_INITRAMFS'])} --cpus 2 --mem {LINUX_MEM_MB}M --cpu-template V1N1 "
+        f"--append {q(guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.dhcp=0')} > linux.log 2>&1",
+        step("linux"),
         f"rm -rf {TMP}; mkdir -p {TMP}/snap",
         f"{boot} --cpu-template V1N1 --api-sock {TMP}/api.sock --landlock-rules {TMP}:rw "
         f"--append restore=1 > snap.out 2> snap.err & pid=$!",
@@ -157,6 +171,7 @@ def check(out, work):
         if steps.get(run) != "1" or reg not in log or why not in log or "TEST PASS" in \
                 _read(work, f"{run}.out"):
             bad.append(f"{run}: status {steps.get(run)}, want 1 and /{reg}.*{why}/: {log[-500:]}")
+    bad += _linux_problems(work, base)
     restored = _read(work, "restored.out")
     if "IDREGS-RESTORED" not in restored or "TEST PASS" not in restored:
         bad.append("snapshot: the restored guest did not go on")
@@ -168,6 +183,22 @@ def check(out, work):
                 + _read(work, "snap.err")[-1500:] + _read(work, "snap.api")[-800:]
                 + _read(work, "restored.err")[-1500:]]
     return []
+
+
+def _linux_problems(work, base):
+    """The stock kernel's view of V1N1 (and that this L1's CPU has what V1N1 hides)."""
+    if not (base["ID_AA64ISAR0_EL1"] >> 32) & 0xF:  # SHA3: hidden by V1N1, shown as "sha3"
+        return ["linux: this L1's CPU has no SHA3: the check would prove nothing"]
+    text, report, when = vmmtest.parse_log(work / "linux.log")
+    bad = vmmtest.problems(report, cpus=2, mem_mb=LINUX_MEM_MB, now=when)
+    line = report.get("cpufeatures")
+    features = set(line.name.split(",")) if line and line.name else set()
+    print(f"cputemplate: the stock kernel's Features with V1N1: {' '.join(sorted(features))}")
+    if features & HIDDEN:
+        bad.append(f"Features with V1N1 show {sorted(features & HIDDEN)}")
+    if KEPT - features:
+        bad.append(f"Features with V1N1 lack {sorted(KEPT - features)}")
+    return [f"linux: {b}" for b in bad] + ([text[-2000:]] if bad else [])
 
 
 def refused_runs():

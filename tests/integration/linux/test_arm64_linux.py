@@ -59,7 +59,8 @@
 # cputemplate: a fourth L1 on the backports kernel (run.sh --kernel backports: 6.12, whose KVM
 #   lets user space lower ID registers): CPU templates (V1N1, a custom file, verify, dump and the
 #   dump taken back, a raise refused, a templated guest snapshotted and restored) seen by the
-#   cpu_ids guest (framework/arm64_cpu_template.py). ~40 s.
+#   cpu_ids guest, and V1N1 by the stock kernel's /proc/cpuinfo (framework/arm64_cpu_template.py).
+#   ~50 s.
 # It fails when a part fails or L1 does not boot twice in a row; skipped (77) without the cross
 # toolchain, qemu-system-aarch64, qemu-user-static or the Debian packages and images (tools/test.sh
 # builds the default guest and the Debian image for arm64 before CTest; cached). ~11 minutes on the
@@ -606,7 +607,8 @@ def test_arm64_vmm_in_one_l1():
         failures += arm64_l1.run([vfio], root3, vfio=True)[0]
     if "cputemplate" in names:  # a fourth L1, on the backports kernel (writable ID registers)
         ct = arm64_l1.Part("cputemplate", lambda w: arm64_cpu_template.prepare(w, images),
-                           lambda w, c: arm64_cpu_template.l1_lines(vmm, vmmctl, images, w),
+                           lambda w, c: arm64_cpu_template.l1_lines(vmm, vmmctl, images, w,
+                                                                     stock),
                            lambda out, w, c: arm64_cpu_template.check(out, w))
         failures += arm64_l1.run([ct], root4, kernel="backports")[0]
     assert not failures, "\n\n".join(failures)

@@ -136,6 +136,10 @@ static int judge(const void *bytes, size_t len, const char *what, const char *kv
 		snprintf(err, errlen, "%s: %s", what, why);
 	if (r)
 		return r;
+	for (unsigned k = 0; k < ARM64_CPU_IDS;
+	     k++) /* the GIC's kind must match, writable or not */
+		if (!strcmp(arm64_cpu_id_names[k], "ID_AA64PFR0_EL1"))
+			writable[k] &= ~PFR0_GIC;
 	unsigned i = 0;
 	while (i < ARM64_CPU_IDS && !((saved[i] ^ host[i]) & ~writable[i]))
 		i++;
