@@ -240,6 +240,14 @@ static int join_container(struct vfio_container *c, struct vfio_group *g, const 
 	if (!c->iommu_set) {
 		rc = c->ops->ioctl(c->ctx, c->fd, VFIO_SET_IOMMU,
 				   (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
+		if (rc == -EPERM) /* vfio_iommu_type1: the group's MSIs are not isolated */
+			return fail_rc(
+			    rc, err, errlen,
+			    "%s: VFIO_SET_IOMMU: %s: the host cannot isolate the device's "
+			    "MSIs (an Arm GICv2m frame, an x86 host without interrupt "
+			    "remapping); `modprobe vfio_iommu_type1 "
+			    "allow_unsafe_interrupts=1` accepts that risk",
+			    bdf, strerror(-rc));
 		if (rc < 0)
 			return fail_rc(rc, err, errlen, "%s: VFIO_SET_IOMMU: %s", bdf,
 				       strerror(-rc));

@@ -1,8 +1,8 @@
 /* CPU templates (docs/cpu.md): changes to the CPUID and MSRs a guest sees, as Firecracker
  * defines them. A static template is one of Firecracker's by name (T2, T2S, T2CL, T2A, C3),
  * with the vendor it fits; a custom one comes from Firecracker's JSON
- * (vmm/vm/<arch>/cpu_template_json.c parses it into this form). Each CPUID or MSR change is a bitmap:
- * bits `filter` set are forced to the bits of `value`, the rest left as KVM gives them.
+ * (vmm/vm/x86/cpu_template_json.c parses it into this form). Each CPUID or MSR change is a
+ * bitmap: bits `filter` set are forced to the bits of `value`, the rest left as KVM gives them.
  *
  * Everything here is pure (no KVM): unit-tested on recorded CPUID tables of real CPUs. */
 #ifndef VMM_KVM_CPU_TEMPLATE_H

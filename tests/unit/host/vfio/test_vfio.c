@@ -149,6 +149,17 @@ Test(vfio, refuses_when_the_kernel_says_not_viable)
 	cr_assert_eq(f.set_container, 0);
 }
 
+/* vfio_iommu_type1 refuses a group whose MSIs the host cannot isolate (an Arm GICv2m, an x86
+ * host without interrupt remapping) unless allow_unsafe_interrupts=1: the message says so. */
+Test(vfio, msis_the_host_cannot_isolate_are_named_with_the_way_out)
+{
+	f.msi_unsafe = true;
+	cr_assert_eq(open_group(), -EPERM);
+	cr_assert(strstr(err, "VFIO_SET_IOMMU") && strstr(err, "isolate") &&
+		      strstr(err, "allow_unsafe_interrupts=1"),
+		  "%s", err);
+}
+
 /* The group's node is held by another user (the kernel's -EBUSY): the message names the group
  * and, when it has some, its other devices (from the group's devices directory). */
 Test(vfio, a_group_in_use_is_named_with_its_other_devices)
