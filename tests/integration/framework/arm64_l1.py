@@ -25,9 +25,13 @@ from framework import paths
 
 RUN = paths.tool("kvm-in-qemu", "run.sh")
 # The busybox sh function parts' lines wait with: waitfor FILE REGEX PID TENTHS: 0 once the
-# extended REGEX matches in FILE, 1 after TENTHS tenths of a second, 2 when PID ended first
+# extended REGEX matches in FILE, 1 after TENTHS tenths of a second, 2 when PID ended first;
+# waitline the same on FILE's finished lines only (a guest's line read before its newline was cut)
 WAITFOR = ('waitfor() { i=0; while ! grep -Eq "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
-           '|| return 2; i=$((i+1)); [ $i -gt "$4" ] && return 1; sleep 0.1; done; }')
+           '|| return 2; i=$((i+1)); [ $i -gt "$4" ] && return 1; sleep 0.1; done; }\n'
+           'waitline() { i=0; while ! head -n "$(wc -l 2>/dev/null < "$1")" "$1" 2>/dev/null | '
+           'grep -Eq "$2"; do kill -0 "$3" 2>/dev/null || return 2; i=$((i+1)); '
+           '[ $i -gt "$4" ] && return 1; sleep 0.1; done; }')
 
 
 @dataclass

@@ -228,7 +228,7 @@ def _ws_lines(vmm, ctl, image):
             f"{d}/snap/state {d}/snap/memory; }} >> ws_touch.api 2>&1", step("snapshot"),
             "kill -9 $pid; wait $pid 2>/dev/null",
             f"{boot} --restore {d}/snap > {d}/ws-restored.out 2> {d}/ws-restored.err & pid=$!",
-            f"waitfor {d}/ws-restored.out '^WS-ANSWER' $pid 1200", step("answer"),
+            f"waitline {d}/ws-restored.out '^WS-ANSWER' $pid 1200", step("answer"),
             "kill $pid; wait $pid 2>/dev/null", f"cp {d}/*.out {d}/*.err .", f"rm -rf {d}"]
 
 
