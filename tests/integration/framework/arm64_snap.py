@@ -117,7 +117,7 @@ def _lines(run, vmm, ctl, image):
         return f"snapstep {run} {name} $?"
 
     def at(n):
-        return f"waitfor {d}/{run}.out '^SNAP-PROGRESS {n}[^0-9]*$' $pid 1200"
+        return f"waitline {d}/{run}.out '^SNAP-PROGRESS {n}[^0-9]*$' $pid 1200"
 
     def paused(name):  # where the guest was when the snapshot was taken
         return (f'echo "ARM64_SNAP_AT {run} {name} $(grep -c "^SNAP-PROGRESS" {d}/{run}.out)0" '
@@ -143,7 +143,7 @@ def _lines(run, vmm, ctl, image):
         # again: a Diff onto a copy of the Full's memory file
         out += [f'n=$((($(grep -c "^SNAP-PROGRESS" {d}/{run}.out) + 3) * 10))',
                 f"{api} resume >> {run}.api 2>&1 && "
-                f"waitfor {d}/{run}.out \"^SNAP-PROGRESS $n[^0-9]*$\" $pid 1200 && "
+                f"waitline {d}/{run}.out \"^SNAP-PROGRESS $n[^0-9]*$\" $pid 1200 && "
                 f"{api} pause >> {run}.api 2>&1 && cp {d}/full/memory {d}/diff/memory && "
                 f"{api} snapshot-create {d}/diff/state {d}/diff/memory --type diff "
                 f">> {run}.api 2>&1", step("diff"), paused("diff"),
