@@ -218,6 +218,11 @@ struct virtio_dev {
 	/* The I/O thread's adaptive polling window may grow up to this (virtio/core/poll.h); 0
 	 * (the default of a zeroed struct) sleeps at once. Set by the VMM before the start. */
 	uint32_t poll_max_ns;
+	/* The CPU time (ns) the guest's vCPUs have had so far, or NULL. The poll cuts a window in
+	 * which it did not grow (the guest did not run, so it added no work, and the CPU the window
+	 * spins on is one the guest's vCPU, or another VM's, waits for). Set with poll_max_ns. */
+	uint64_t (*guest_cpu_ns)(const void *ctx);
+	const void *guest_cpu_ctx;
 	/* Queue groups (optional, see the top): 0 or 1 means one group with every queue. */
 	uint16_t num_groups;
 	uint8_t queue_group[VIRTIO_DEV_MAX_QUEUES]; /* group of each queue, < num_groups */

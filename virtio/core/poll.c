@@ -134,23 +134,53 @@ static uint32_t watch_end(struct virtio_dev *dev, pthread_mutex_t *lock, uint32_
 	return found;
 }
 
+/* The last look at the guest's vCPU clock. */
+struct guest_look {
+	uint64_t at;  /* CLOCK_MONOTONIC, ns */
+	uint64_t cpu; /* the vCPUs' CPU time then, ns */
+};
+
+/* Whether the guest's vCPUs ran for a quarter of the time since the last look at their clock
+ * (*look, moved on to now); always when the VMM gave no clock. */
+static bool guest_ran(const struct virtio_dev *dev, struct guest_look *look, uint64_t now)
+{
+	if (!dev->guest_cpu_ns || now < look->at + POLL_GUEST_LOOK_NS)
+		return true;
+	uint64_t cpu = dev->guest_cpu_ns(dev->guest_cpu_ctx);
+	bool ran = cpu - look->cpu >= (now - look->at) / 4;
+
+	*look = (struct guest_look){.at = now, .cpu = cpu};
+	return ran;
+}
+
 /* Polls for up to the window. Returns epoll events (> 0), 0 when queue work was found (pending
  * marked), -1 with errno from epoll_wait(), or -2 when the window passed with nothing (kicks
- * enabled again on every queue it watched). */
+ * enabled again on every queue it watched); p->starved when it was cut because the guest did
+ * not run. */
 static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
 		       uint32_t queues, int epfd, struct epoll_event *ev, int maxev)
 {
 	uint32_t watched = watch_begin(dev, p, lock, queues), found = 0;
-	uint64_t end = mono_ns() + p->window_ns;
+	uint64_t now = mono_ns(), end = now + p->window_ns;
+	struct guest_look look = {.at = now};
 	int n;
 
+	if (dev->guest_cpu_ns)
+		look.cpu = dev->guest_cpu_ns(dev->guest_cpu_ctx);
 	p->polls++;
+	p->starved = false;
 	for (;;) {
 		n = epoll_wait(epfd, ev, maxev, 0);
 		if (watched)
 			found = watch_check(dev, lock, watched);
-		if (n != 0 || found || mono_ns() >= end)
+		now = mono_ns();
+		if (n != 0 || found || now >= end)
 			break;
+		if (!guest_ran(dev, &look, now)) {
+			p->starved = true;
+			p->cuts++;
+			break;
+		}
 		cpu_relax();
 	}
 	if (n == 0 && !found) {
@@ -203,6 +233,10 @@ int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mute
 	if (n < 0 && errno == EINTR)
 		return n;
 	p->sleeps++;
-	p->window_ns = virtio_poll_adapt(p->window_ns, p->max_ns, mono_ns() - t0);
+	if (p->starved) /* no growing on a window the guest could not use */
+		p->window_ns = p->window_ns / 2 < 1000 ? 0 : p->window_ns / 2;
+	else
+		p->window_ns = virtio_poll_adapt(p->window_ns, p->max_ns, mono_ns() - t0);
+	p->starved = false;
 	return n;
 }

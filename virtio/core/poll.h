@@ -20,6 +20,11 @@
 #include "virtio/core/device.h"
 
 #define POLL_GROW_BASE_NS 4000u
+/* How often a window looks at the guest's vCPU clock (virtio_dev guest_cpu_ns): a window in
+ * which the vCPUs ran less than a quarter of such a span is cut, and halves. On a host whose
+ * threads share CPUs (several VMs, or more queues than CPUs) the poll then stops taking the CPU
+ * the guest, or another VM, needs (docs/io-paths.md). */
+#define POLL_GUEST_LOOK_NS 16000u
 
 struct virtio_poll {
 	uint64_t window_ns; /* current window, 0..max_ns */
@@ -28,8 +33,9 @@ struct virtio_poll {
 	uint32_t queues;   /* the queues this thread serves (its group's) */
 	bool defer;	   /* it serves several: virtio_dev_rearm_kicks() may defer to it */
 	uint32_t deferred; /* queues whose kicks virtio_dev_rearm_kicks() left to the next poll */
+	bool starved;	   /* the last window was cut: the guest did not run */
 	/* counters, for tests and metrics */
-	uint64_t polls, hits, sleeps;
+	uint64_t polls, hits, sleeps, cuts;
 };
 
 /* Starts with an empty window and the device's maximum. `queues`: the thread's queues (bit q).

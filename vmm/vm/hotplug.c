@@ -14,8 +14,8 @@
 #include "devices/pci/acpi_pcihp.h"
 #include "host/sandbox/landlock.h"
 #include "host/sandbox/sandbox.h"
+#include "vmm/vm/guest_cpu.h"
 #include "vmm/vm/hotplug_internal.h"
-#include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_vfio.h"
@@ -98,9 +98,7 @@ static int place_pending(struct vm *vm, struct vm_hotplug *h, bool kept)
 			vm_virtio_dev_free(dev);
 			return -EINVAL;
 		}
-		dev->poll_max_ns = vm->cfg->io_poll_us == VM_IO_POLL_AUTO
-				       ? IO_POLL_SHARED_US * 1000u
-				       : vm->cfg->io_poll_us * 1000u;
+		vm_io_poll_attach(vm, dev);
 		struct vm_pci_dev *d = vm_pci_add_virtio_at(vm->pci, dev, s);
 		if (!d)
 			return -EIO;
@@ -445,8 +443,7 @@ int vm_hotplug_add(struct vm *vm, const char *id, const struct vm_hotplug_kind *
 			      "no free PCI hotplug slot: bus 0's 31 device numbers are all taken",
 			      NULL);
 	/* the I/O thread polls as long as its peers (vm_virtio_choose_io_poll() chose at boot) */
-	dev->poll_max_ns = vm->cfg->io_poll_us == VM_IO_POLL_AUTO ? IO_POLL_SHARED_US * 1000u
-								  : vm->cfg->io_poll_us * 1000u;
+	vm_io_poll_attach(vm, dev);
 	struct vm_pci_dev *d = vm_pci_hotplug_virtio(vm->pci, dev, s);
 	if (!d) {
 		snprintf(err, errlen, "cannot plug the device into PCI slot %d: %s", s,

@@ -337,6 +337,9 @@ static void *vcpu_thread(void *arg)
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;
 	}
+	clockid_t clock;
+	if (pthread_getcpuclockid(pthread_self(), &clock) == 0)
+		__atomic_store_n(&vcpu->cpu_clock, clock, __ATOMIC_RELEASE);
 	vm_pause_point(vcpu); /* a VM started paused (vm_pause_hold_start()) parks here */
 	if (vcpu->index == 0)
 		stats_mark(STATS_FIRST_RUN);
@@ -366,6 +369,7 @@ static void *vcpu_thread(void *arg)
 		}
 		handle_exit(vcpu);
 	}
+	__atomic_store_n(&vcpu->cpu_clock, 0, __ATOMIC_RELEASE);
 	return NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "host/kvm/halt_watch.h"
 #include "host/sandbox/sandbox.h"
@@ -56,6 +57,10 @@ struct vcpu {
 	 * vm_pause_point() until a resize makes the vCPU present. Written under vm->pause_lock,
 	 * read with __atomic loads. */
 	bool standby;
+	/* Its thread's CPU clock (pthread_getcpuclockid()), set by the thread before its first
+	 * KVM_RUN and cleared when it leaves the loop; 0: none. Read by any thread with __atomic
+	 * loads (vm_guest_cpu_ns(), guest_cpu.h). */
+	clockid_t cpu_clock;
 	/* (Fields added by others go above this line.) Exits by kind since vcpu_create(), indexed
 	 * by enum vcpu_exit_kind. Written by the vCPU thread only (vcpu_count_exit), read by any
 	 * thread (vcpu_exits_read). */

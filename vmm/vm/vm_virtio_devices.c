@@ -9,6 +9,7 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "vmm/vm/arch_vm.h"
+#include "vmm/vm/guest_cpu.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
@@ -64,10 +65,7 @@ static int place_on_pci(struct vm *vm, struct virtio_dev *dev)
 
 int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
 {
-	/* The cap until vm_virtio_choose_io_poll() knows every device's I/O threads. */
-	unsigned us =
-	    vm->cfg->io_poll_us == VM_IO_POLL_AUTO ? IO_POLL_SHARED_US : vm->cfg->io_poll_us;
-	dev->poll_max_ns = us * 1000u;
+	vm_io_poll_attach(vm, dev);
 	int err = t == TRANSPORT_PCI ? place_on_pci(vm, dev) : vm_virtio_add(vm, dev);
 	/* Wiring a transport fails only on our side (KVM ioctls, memory, full windows), whatever
 	 * errno KVM picked: report it as internal (base/errors.h). The reason was logged. */

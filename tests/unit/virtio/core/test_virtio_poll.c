@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "tests/unit/virtio/core/poll_fixture.h"
 #include "virtio/core/device.h"
@@ -192,4 +193,52 @@ Test(poll, unwatched_queues_and_off)
 	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);
 	cr_expect_eq(dev.pending, 0);
 	cr_expect_not(dev.vqs[0].kicks_enabled, "left as the device set it");
+}
+
+/* ---- the guest's clock (virtio_dev guest_cpu_ns) ---- */
+
+static uint64_t stopped_guest(const void *ctx)
+{
+	(void)ctx;
+	return 1234; /* the vCPUs do not run */
+}
+
+static uint64_t running_guest(const void *ctx)
+{
+	(void)ctx;
+	return mono_ns(); /* a vCPU that has its CPU all the time */
+}
+
+Test(poll, a_window_the_guest_does_not_run_in_is_cut_and_halves)
+{
+	struct virtio_poll p;
+	struct epoll_event ev[4];
+
+	dev.poll_max_ns = 2000 * MS; /* it would outlast the event */
+	dev.guest_cpu_ns = stopped_guest;
+	virtio_poll_init(&p, &dev, UINT32_MAX);
+	p.window_ns = p.max_ns;
+	cr_expect_eq(poll_while(&dev, &p, UINT32_MAX, epfd, ev, eventfd_later, &evfd, NULL), 1);
+	cr_expect_eq(p.cuts, 1, "cut at its first look at the guest's clock");
+	cr_expect_eq(p.sleeps, 1, "then slept until the event");
+	cr_expect_eq(p.hits, 0);
+	cr_expect_eq(p.window_ns, 1000 * MS, "halved, although the event came soon");
+	cr_expect(dev.vqs[0].kicks_enabled, "kicks wanted while asleep");
+}
+
+Test(poll, a_running_guest_keeps_its_window)
+{
+	struct virtio_poll p;
+	struct epoll_event ev[4];
+	void *kick;
+
+	dev.poll_max_ns = 2000 * MS;
+	dev.guest_cpu_ns = running_guest;
+	virtio_poll_init(&p, &dev, UINT32_MAX);
+	p.window_ns = p.max_ns;
+	cr_expect_eq(poll_while(&dev, &p, UINT32_MAX, epfd, ev, add_later, NULL, &kick), 0);
+	cr_expect_eq(p.cuts, 0);
+	cr_expect_eq(p.hits, 1, "the buffer found by the window");
+	cr_expect_eq(dev.pending, 1u);
+	cr_expect_not(kick, "the driver saw kicks suppressed");
 }
