@@ -192,7 +192,8 @@ table, vmm/vmm-peer the ratio), for what a build option costs; e.g. hardening (c
 -DVMM_HARDEN=OFF -B build-unhardened, see docs/benchmarks.md):
   tools/bench blk,net,startup --peer-vmm build-unhardened/vmm --out DIR
 Both get the same command lines (--boot-timer where each has it). Only startup, memory, boot,
-blk, qcow2, exit-cost, net and firmware-l1 take it (api and snapshot speak QMP to the peer).
+blk, qcow2, exit-cost, net, scaling and firmware-l1 take it (api and snapshot speak QMP to the
+peer).
 
 Exit status: 0 if every run produced its numbers, 1 if a run failed, 2 on bad usage.
 No timing is ever asserted: the hosts are shared and noisy.

@@ -34,6 +34,7 @@ PEERS = {"startup": ["vmm", "qemu-microvm", "qemu-q35"],
 # --peer-vmm: our VMM again, another binary; the benchmarks that run their peer through Env.cmd
 # alone (no QMP, no QEMU-only options).
 PEER_VMM = "vmm-peer"
-PEER_VMM_BENCHES = ("startup", "memory", "boot", "blk", "exit-cost", "net", "firmware-l1", "qcow2")
+PEER_VMM_BENCHES = ("startup", "memory", "boot", "blk", "exit-cost", "net", "firmware-l1", "qcow2",
+                    "scaling")
 QEMU_MACHINE = {"qemu-microvm": "microvm,acpi=off", "qemu-q35": "q35",
                 "qemu-iothread": "microvm,acpi=off", "qemu-tuned": "microvm,acpi=off"}
