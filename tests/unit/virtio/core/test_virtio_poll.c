@@ -214,8 +214,8 @@ static uint64_t running_guest(const void *ctx)
 }
 
 /* Thread body: once the window of *cut_poll has been cut (or after 10 s; the test then fails, not
- * hangs), one count on the eventfd: the
- * event comes while the thread sleeps, however late the cut came on a loaded host. */
+ * hangs), one count on the eventfd: the event comes while the thread sleeps, however late the
+ * cut came on a loaded host. */
 static struct virtio_poll *cut_poll;
 
 static void *eventfd_after_cut(void *fdp)
