@@ -143,10 +143,10 @@ struct guest_look {
 #define NO_LOOK UINT64_MAX
 
 /* Whether the guest's vCPUs ran for a quarter of the time since the last look at their clock
- * (*look, moved on to now); always when the VMM gave no clock. The first look comes
- * POLL_GUEST_LOOK_NS into the window, not at its start: reading a running thread's CPU clock
- * is a system call that locks that thread's CPU run queue (~1 us), and most windows end sooner
- * (at queue depth 1 one per request: its cost showed, 413k against 518k IOPS). */
+ * (*look, moved on to this one); always when the VMM gave no clock or before the first look. The
+ * first look comes POLL_GUEST_LOOK_NS into the window, not at its start: reading a running thread's
+ * CPU clock is a system call that locks that thread's CPU run queue (~1 us), and most windows end
+ * sooner (at queue depth 1 one per request: its cost showed, 413k against 518k IOPS). */
 static bool guest_ran(const struct virtio_dev *dev, struct guest_look *look, uint64_t now)
 {
 	if (!dev->guest_cpu_ns || now < look->at + POLL_GUEST_LOOK_NS)
@@ -184,8 +184,8 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 			break;
 		if (!guest_ran(dev, &look, now)) {
 			p->starved = true;
-			__atomic_fetch_add(&p->cuts, 1,
-					   __ATOMIC_RELEASE); /* read by tests meanwhile */
+			/* atomic: a test's thread reads it while this one sleeps */
+			__atomic_fetch_add(&p->cuts, 1, __ATOMIC_RELEASE);
 			break;
 		}
 		cpu_relax();
